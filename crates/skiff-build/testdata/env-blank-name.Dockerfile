@@ -1,0 +1,4 @@
+FROM scratch
+ENV a=b
+# the next ENV has no name
+ENV =oops
