@@ -22,7 +22,9 @@ pub fn unique_name(prefix: &str) -> String {
 /// Fills `root` with a minimal busybox system: /bin/busybox, a symlink per applet,
 /// /etc/passwd and /etc/group with root and nobody, and the usual empty mount points.
 pub fn busybox_rootfs(root: &Path) -> std::io::Result<()> {
-    for dir in ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "var", "usr/bin", "sbin"] {
+    for dir in [
+        "bin", "etc", "proc", "sys", "dev", "tmp", "root", "var", "usr/bin", "sbin",
+    ] {
         fs::create_dir_all(root.join(dir))?;
     }
     fs::copy(BUSYBOX, root.join("bin/busybox"))?;
@@ -49,7 +51,9 @@ pub struct Bundle {
 
 impl Bundle {
     pub fn new(edit: impl FnOnce(&mut oci_spec::runtime::Spec)) -> std::io::Result<Bundle> {
-        let dir = tempfile::Builder::new().prefix("skiff-test-bundle").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("skiff-test-bundle")
+            .tempdir()?;
         busybox_rootfs(&dir.path().join("rootfs"))?;
         let mut spec = default_spec();
         edit(&mut spec);

@@ -10,7 +10,7 @@ mod registry;
 mod run;
 mod signals;
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -85,10 +85,16 @@ enum Command {
 
 /// Runs a docker-style command line; returns the process exit code.
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    if args.get(1).is_some_and(|a| a == skiff_engine::monitor::WAIT_VERB) {
+    if args
+        .get(1)
+        .is_some_and(|a| a == skiff_engine::monitor::WAIT_VERB)
+    {
         return monitor_wait(&args[2..]);
     }
-    if args.get(1).is_some_and(|a| a == skiff_engine::containers::MONITOR_VERB) {
+    if args
+        .get(1)
+        .is_some_and(|a| a == skiff_engine::containers::MONITOR_VERB)
+    {
         return monitor(&args[2..]);
     }
     let cli = match Cli::try_parse_from(args) {
@@ -189,17 +195,23 @@ fn monitor_wait(args: &[std::ffi::OsString]) -> i32 {
 fn inherited_fd(number: &str) -> Option<OwnedFd> {
     let fd: i32 = number.parse().ok()?;
     if fd < 0 {
-        return std::fs::OpenOptions::new().write(true).open("/dev/null").ok().map(OwnedFd::from);
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .ok()
+            .map(OwnedFd::from);
     }
     if fd <= 2 || !std::path::Path::new(&format!("/proc/self/fd/{fd}")).exists() {
         return None;
     }
-    // SAFETY: the fd number comes from the process that exec'd us, which left that fd open
-    // (not close-on-exec) for us alone; nothing else in this process owns or closes it.
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    Some(skiff_runtime::sys::own_inherited_fd(fd))
 }
 
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
 }

@@ -72,7 +72,11 @@ pub fn pull(root: &Path, args: PullArgs) -> anyhow::Result<i32> {
     let stdout = std::io::stdout();
     let terminal = stdout.is_terminal();
     let text = TextProgress::new(stdout, terminal);
-    let tag_given = args.image.rsplit('/').next().is_some_and(|last| last.contains(':'));
+    let tag_given = args
+        .image
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains(':'));
     if !args.quiet && reference.digest().is_none() && !tag_given {
         text.line("Using default tag: latest");
     }
