@@ -192,9 +192,19 @@ impl Runtime {
             return Err(Error::WrongState {
                 action: "create",
                 id: id.to_string(),
-                status: "in a frozen (paused) cgroup".into(),
+                status: "in a frozen (paused) cgroup (container's cgroup unexpectedly frozen)"
+                    .into(),
                 hint: "; resume or delete the container that uses this cgroup (linux.cgroupsPath)",
             });
+        }
+        // Sharing a cgroup with other processes is allowed but rarely meant (runc warns too).
+        if let Ok(pids) = cgroup.pids() {
+            if !pids.is_empty() {
+                tracing::warn!(
+                    "container's cgroup is not empty: {} process(es) found; limits and stats are shared with them",
+                    pids.len()
+                );
+            }
         }
         cgroup.create(spec)?;
         let cgroup_paths = cgroup.paths();

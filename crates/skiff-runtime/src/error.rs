@@ -116,7 +116,7 @@ pub enum Error {
     #[error("container {id:?} init process exited during setup ({detail}); run with --debug for details")]
     InitDied { id: String, detail: String },
 
-    #[error("{kind} hook of container {id:?} failed: {source}")]
+    #[error("error running hook: {kind} hook of container {id:?} failed: {source}")]
     Hook {
         kind: &'static str,
         id: String,

@@ -365,10 +365,11 @@ fn exec_setup(
     })?;
     let argv = to_cstrings(args.process.args().as_deref().unwrap_or_default());
     let program = find_program(&argv[0], args.env)?;
-    args.security.apply()?;
+    // Before the seccomp filter is loaded: a deny-by-default profile may refuse these calls.
     sys::cloexec_from(3 + args.preserve_fds)
         .map_err(sys_err("mark inherited fds close-on-exec"))?;
     // The parent-death signal survives execve: a detached process must outlive us.
     nix::sys::prctl::set_pdeathsig(None).map_err(sys_err("clear the parent-death signal"))?;
+    args.security.apply()?;
     Ok((program, argv))
 }

@@ -66,7 +66,7 @@ pub enum HookError {
     },
 
     /// The hook exited unsuccessfully.
-    #[error("hook {path}: {status}{}", describe_output(.stdout, .stderr))]
+    #[error("hook {path}: {status}{}{}", describe_signal(.status), describe_output(.stdout, .stderr))]
     Failed {
         path: PathBuf,
         status: ExitStatus,
@@ -266,6 +266,18 @@ impl Tail {
         String::from_utf8_lossy(&self.0[start..])
             .trim_end()
             .to_owned()
+    }
+}
+
+/// What a fatal signal means, as a shell would say it (a seccomp kill shows as SIGSYS).
+fn describe_signal(status: &ExitStatus) -> &'static str {
+    use std::os::unix::process::ExitStatusExt;
+    match status.signal() {
+        Some(libc::SIGSYS) => " (bad system call)",
+        Some(libc::SIGSEGV) => " (segmentation fault)",
+        Some(libc::SIGABRT) => " (aborted)",
+        Some(libc::SIGKILL) => " (killed)",
+        _ => "",
     }
 }
 

@@ -72,7 +72,7 @@ pub enum InitError {
     Sys { action: &'static str, source: Errno },
     #[error(transparent)]
     Security(#[from] security::SecurityError),
-    #[error("createContainer hook failed: {0}")]
+    #[error("error running hook: createContainer: {0}")]
     Hook(#[from] hooks::HookError),
 }
 
@@ -202,10 +202,11 @@ fn setup(args: &InitArgs<'_>) -> Result<(CString, Vec<CString>), InitError> {
     let argv = to_cstrings(args.process.args().as_deref().unwrap_or_default());
     let program = find_program(&argv[0], args.env)?;
 
-    let listener = args.security.apply()?;
+    // Before the seccomp filter is loaded: a deny-by-default profile may refuse these calls.
     sys::cloexec_from(3 + args.preserve_fds)
         .map_err(sys_err("mark inherited fds close-on-exec"))?;
     nix::sys::prctl::set_pdeathsig(None).map_err(sys_err("clear the parent-death signal"))?;
+    let listener = args.security.apply()?;
     let listener_fd = listener.as_ref().map(|fd| fd.as_raw_fd());
     args.channel
         .send_with_fd(&Message::Ready, listener_fd)
@@ -389,7 +390,7 @@ fn exec(args: &InitArgs<'_>, program: &CString, argv: &[CString]) -> ! {
         let pid = std::process::id() as i32;
         let state = OciState::new(args.spec, args.id, Status::Created, pid, args.bundle).to_json();
         if let Err(e) = hooks::run(list, &state) {
-            eprintln!("startContainer hook failed: {e}");
+            eprintln!("error running hook: startContainer: {e}");
             sys::exit_now(1);
         }
     }
