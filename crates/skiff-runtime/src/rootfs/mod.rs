@@ -218,7 +218,28 @@ fn bind_mount(source: &Path, dest: &Path, opts: &MountOptions) -> Result<(), Ini
     if !extra.is_empty() {
         remount_bind(dest, extra)?;
     }
+    set_recursive_attrs(dest, opts)?;
     apply_propagation(dest, opts)
+}
+
+/// Applies `rro`-style options to every mount under `dest`, not just its top.
+fn set_recursive_attrs(dest: &Path, opts: &MountOptions) -> Result<(), InitError> {
+    if opts.recursive_attrs == 0 {
+        return Ok(());
+    }
+    let target = std::ffi::CString::new(dest.as_os_str().as_encoded_bytes()).map_err(|_| {
+        InitError::SecurePath {
+            path: dest.to_path_buf(),
+            reason: "contains a NUL byte".into(),
+        }
+    })?;
+    crate::sys::set_mount_attrs_recursive(&target, opts.recursive_attrs).map_err(|source| {
+        InitError::Mount {
+            target: dest.to_path_buf(),
+            what: "recursive mount attributes (rro, rnosuid, rnodev, rnoexec; Linux 5.12+)".into(),
+            source,
+        }
+    })
 }
 
 /// Attaches a detached bind mount the parent cloned (open_tree) at `dest`, then applies
@@ -247,6 +268,7 @@ fn attach_tree(tree: &OwnedFd, dest: &Path, opts: &MountOptions) -> Result<(), I
     if !extra.is_empty() {
         remount_bind(dest, extra)?;
     }
+    set_recursive_attrs(dest, opts)?;
     apply_propagation(dest, opts)
 }
 

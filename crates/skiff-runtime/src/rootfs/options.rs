@@ -12,6 +12,9 @@ pub struct MountOptions {
     pub propagation: Vec<MsFlags>,
     /// Everything else, comma-joined for the filesystem (e.g. "mode=755,size=65536k").
     pub data: String,
+    /// `MOUNT_ATTR_*` bits to set on the whole mount tree (`rro`, `rnosuid`, …), applied
+    /// with mount_setattr(2) AT_RECURSIVE after a recursive bind.
+    pub recursive_attrs: u64,
 }
 
 impl MountOptions {
@@ -30,6 +33,7 @@ pub fn parse(options: &[String]) -> MountOptions {
         flags: MsFlags::empty(),
         propagation: Vec::new(),
         data: String::new(),
+        recursive_attrs: 0,
     };
     let mut data: Vec<&str> = Vec::new();
     for opt in options {
@@ -41,8 +45,14 @@ pub fn parse(options: &[String]) -> MountOptions {
         match flag_of(opt) {
             Some((false, flag)) => out.flags.insert(flag),
             Some((true, flag)) => out.flags.remove(flag),
-            // Recursive read-only etc. (rro, rnosuid...) need mount_setattr; runc 1.1 applies
-            // them non-recursively on older kernels. We do the same.
+            // Recursive read-only etc. (rro, rnosuid, …): the top mount gets the flag as
+            // usual, and every submount gets it through mount_setattr(2).
+            None if recursive_attr(opt).is_some() => {
+                let (flag, attr) = recursive_attr(opt).expect("checked by the guard");
+                out.flags.insert(flag);
+                out.recursive_attrs |= attr;
+            }
+            // Other recursive forms (rrw, rsuid, …) apply to the top mount only.
             None if opt.len() > 1 && opt.starts_with('r') && flag_of(&opt[1..]).is_some() => {
                 if let Some((clear, flag)) = flag_of(&opt[1..]) {
                     if clear {
@@ -59,6 +69,17 @@ pub fn parse(options: &[String]) -> MountOptions {
     }
     out.data = data.join(",");
     out
+}
+
+/// The mount(2) flag and the `MOUNT_ATTR_*` bit of a recursive option such as `rro`.
+fn recursive_attr(opt: &str) -> Option<(MsFlags, u64)> {
+    Some(match opt {
+        "rro" => (MsFlags::MS_RDONLY, 0x1),
+        "rnosuid" => (MsFlags::MS_NOSUID, 0x2),
+        "rnodev" => (MsFlags::MS_NODEV, 0x4),
+        "rnoexec" => (MsFlags::MS_NOEXEC, 0x8),
+        _ => return None,
+    })
 }
 
 /// (clear?, flag) for a flag option.
@@ -180,6 +201,14 @@ mod tests {
         assert!(o.flags.contains(MsFlags::MS_RDONLY));
         assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
         assert_eq!(o.data, "");
+    }
+
+    #[test]
+    fn rro_sets_the_flag_and_the_recursive_attribute() {
+        let o = opts(&["rbind", "rro", "rnosuid"]);
+        assert!(o.flags.contains(MsFlags::MS_RDONLY | MsFlags::MS_NOSUID));
+        assert_eq!(o.recursive_attrs, 0x1 | 0x2);
+        assert_eq!(opts(&["rbind", "ro"]).recursive_attrs, 0);
     }
 
     #[test]

@@ -285,6 +285,41 @@ pub fn detached_readonly_bind(path: &std::ffi::CStr) -> Result<OwnedFd, Errno> {
     Ok(fd)
 }
 
+/// Sets `MOUNT_ATTR_*` bits on the mount at `path` and every mount below it
+/// (mount_setattr(2) with AT_RECURSIVE), for options such as `rro`.
+pub fn set_mount_attrs_recursive(path: &std::ffi::CStr, attr_set: u64) -> Result<(), Errno> {
+    const AT_RECURSIVE: libc::c_int = 0x8000;
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `path` is NUL-terminated and `attr` a valid mount_attr; both outlive the call,
+    // which only reads them, and the size passed is the struct's.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            AT_RECURSIVE,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
 /// The window size (rows, columns) of the terminal `fd`, if it is one.
 pub fn window_size(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
     let mut size = libc::winsize {
