@@ -532,17 +532,29 @@ pub fn update(root: &Path, args: UpdateArgs) -> anyhow::Result<i32> {
         LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResources,
     };
     let engine = open(root)?;
+    // Each flag is parsed once; the values go both to the cgroup and to the record.
+    let memory = args.memory.as_deref().map(parse_bytes).transpose()?;
+    let memory_swap = args
+        .memory_swap
+        .as_deref()
+        .map(|v| if v == "-1" { Ok(-1) } else { parse_bytes(v) })
+        .transpose()?;
+    let memory_reservation = args
+        .memory_reservation
+        .as_deref()
+        .map(parse_bytes)
+        .transpose()?;
     let mut resources = LinuxResources::default();
-    if args.memory.is_some() || args.memory_swap.is_some() || args.memory_reservation.is_some() {
+    if memory.is_some() || memory_swap.is_some() || memory_reservation.is_some() {
         let mut m = LinuxMemoryBuilder::default();
-        if let Some(v) = &args.memory {
-            m = m.limit(parse_bytes(v)?);
+        if let Some(v) = memory {
+            m = m.limit(v);
         }
-        if let Some(v) = &args.memory_swap {
-            m = m.swap(if v == "-1" { -1 } else { parse_bytes(v)? });
+        if let Some(v) = memory_swap {
+            m = m.swap(v);
         }
-        if let Some(v) = &args.memory_reservation {
-            m = m.reservation(parse_bytes(v)?);
+        if let Some(v) = memory_reservation {
+            m = m.reservation(v);
         }
         resources.set_memory(Some(m.build()?));
     }
@@ -579,18 +591,14 @@ pub fn update(root: &Path, args: UpdateArgs) -> anyhow::Result<i32> {
             // Keep what inspect shows in step with the cgroup.
             engine.update_record(id, |r| {
                 let res = &mut r.config.spec.resources;
-                if let Some(m) = &args.memory {
-                    res.memory = parse_bytes(m).ok();
+                if memory.is_some() {
+                    res.memory = memory;
                 }
-                if let Some(m) = &args.memory_swap {
-                    res.memory_swap = if m == "-1" {
-                        Some(-1)
-                    } else {
-                        parse_bytes(m).ok()
-                    };
+                if memory_swap.is_some() {
+                    res.memory_swap = memory_swap;
                 }
-                if let Some(m) = &args.memory_reservation {
-                    res.memory_reservation = parse_bytes(m).ok();
+                if memory_reservation.is_some() {
+                    res.memory_reservation = memory_reservation;
                 }
                 if let Some(c) = args.cpus {
                     res.nano_cpus = Some((c * 1e9) as i64);
